@@ -1,0 +1,1 @@
+//! Test support: the test stack's settings and native adapters over it.
