@@ -11,7 +11,9 @@ pub fn require_admin(
     headers: &HeaderMap,
     admin_token: &Result<String, SettingError>,
 ) -> Result<(), ApiError> {
-    let expected = admin_token.as_ref().map_err(|err| ApiError::from(err.clone()))?;
+    let expected = admin_token
+        .as_ref()
+        .map_err(|err| ApiError::from(err.clone()))?;
     require_bearer(headers, expected)
 }
 

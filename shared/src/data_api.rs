@@ -99,7 +99,11 @@ impl DataApi {
         }
     }
 
-    pub fn find(&self, collection: &str, options: FindOptions) -> Result<Vec<Document>, DataApiError> {
+    pub fn find(
+        &self,
+        collection: &str,
+        options: FindOptions,
+    ) -> Result<Vec<Document>, DataApiError> {
         let mut body = doc! { "filter": options.filter };
         if let Some(projection) = options.projection {
             body.insert("projection", projection);
@@ -171,11 +175,17 @@ impl DataApi {
     }
 
     pub fn delete_one(&self, collection: &str, filter: Document) -> Result<i64, DataApiError> {
-        count(&self.action("deleteOne", collection, doc! { "filter": filter })?, "deletedCount")
+        count(
+            &self.action("deleteOne", collection, doc! { "filter": filter })?,
+            "deletedCount",
+        )
     }
 
     pub fn delete_many(&self, collection: &str, filter: Document) -> Result<i64, DataApiError> {
-        count(&self.action("deleteMany", collection, doc! { "filter": filter })?, "deletedCount")
+        count(
+            &self.action("deleteMany", collection, doc! { "filter": filter })?,
+            "deletedCount",
+        )
     }
 
     pub fn aggregate(
@@ -187,7 +197,12 @@ impl DataApi {
     }
 
     /// Sends one action with the common fields and returns the reply document.
-    fn action(&self, action: &str, collection: &str, fields: Document) -> Result<Document, DataApiError> {
+    fn action(
+        &self,
+        action: &str,
+        collection: &str,
+        fields: Document,
+    ) -> Result<Document, DataApiError> {
         let mut body = doc! {
             "dataSource": &self.config.data_source,
             "database": &self.config.database,

@@ -231,7 +231,10 @@ mod tests {
             services: vec!["ecg".into()],
             bio: None,
         };
-        assert_eq!(input.into_fields().unwrap().get_str("name").unwrap(), "Dra. Ana Ruiz");
+        assert_eq!(
+            input.into_fields().unwrap().get_str("name").unwrap(),
+            "Dra. Ana Ruiz"
+        );
         let dup = DoctorInput {
             name: "A".into(),
             specialty: "B".into(),

@@ -84,7 +84,8 @@ impl DoctorCache<'_> {
     }
 
     fn read_through(&self, id: DoctorId) -> Result<Lookup, ReadError> {
-        let (profile_key, missing_key, lock_key) = (id.cache_key(), id.missing_key(), id.lock_key());
+        let (profile_key, missing_key, lock_key) =
+            (id.cache_key(), id.missing_key(), id.lock_key());
         let deadline = self.clock.monotonic_millis() + WAIT_MILLIS;
         loop {
             let found = self.redis.mget(&[&profile_key, &missing_key, &lock_key])?;
@@ -97,7 +98,10 @@ impl DoctorCache<'_> {
                 [None, Some(_), _] => return Ok(hit(None)),
                 [None, None, None] => {
                     let token = self.ids.token();
-                    if self.redis.set_nx_px(&lock_key, token.as_bytes(), LOCK_MILLIS)? {
+                    if self
+                        .redis
+                        .set_nx_px(&lock_key, token.as_bytes(), LOCK_MILLIS)?
+                    {
                         return self.load_and_fill(id, &token);
                     }
                 }

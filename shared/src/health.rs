@@ -34,7 +34,10 @@ impl Stores<'_> {
         vec![
             self.timed("redis", || self.redis.ping().map_err(redis_problem)),
             self.timed("mysql", || {
-                self.sql.query("SELECT 1", &[]).map(|_| ()).map_err(sql_problem)
+                self.sql
+                    .query("SELECT 1", &[])
+                    .map(|_| ())
+                    .map_err(sql_problem)
             }),
             self.timed("data_api", || {
                 self.docs

@@ -135,8 +135,13 @@ mod tests {
 
     #[test]
     fn files_split_into_statements() {
-        let parts = statements("-- a comment; with a semicolon\nCREATE TABLE a (x INT);\n\nCREATE TABLE b (y INT);\n");
-        assert_eq!(parts, vec!["CREATE TABLE a (x INT)", "CREATE TABLE b (y INT)"]);
+        let parts = statements(
+            "-- a comment; with a semicolon\nCREATE TABLE a (x INT);\n\nCREATE TABLE b (y INT);\n",
+        );
+        assert_eq!(
+            parts,
+            vec!["CREATE TABLE a (x INT)", "CREATE TABLE b (y INT)"]
+        );
         assert_eq!(statements(MIGRATIONS[0].sql).len(), 3);
     }
 }

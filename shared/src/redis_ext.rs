@@ -71,8 +71,10 @@ impl<R: Redis + ?Sized> RedisExt for R {
                 millis.into(),
             ],
         )?;
-        Ok(matches!(reply.first(), Some(RedisValue::Status(s)) if s == "OK")
-            || matches!(reply.first(), Some(RedisValue::Bytes(b)) if b == b"OK"))
+        Ok(
+            matches!(reply.first(), Some(RedisValue::Status(s)) if s == "OK")
+                || matches!(reply.first(), Some(RedisValue::Bytes(b)) if b == b"OK"),
+        )
     }
 
     fn del(&self, keys: &[&str]) -> Result<i64, RedisError> {

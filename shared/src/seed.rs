@@ -34,27 +34,99 @@ struct Patient {
 }
 
 const SERVICES_SEED: &[Service] = &[
-    Service { code: "general-consult", name: "General consultation", minutes: 20, price_cents: 4000 },
-    Service { code: "cardio-checkup", name: "Cardiology check-up", minutes: 30, price_cents: 9000 },
-    Service { code: "ecg", name: "Electrocardiogram", minutes: 15, price_cents: 5000 },
-    Service { code: "skin-exam", name: "Skin examination", minutes: 20, price_cents: 6000 },
-    Service { code: "child-checkup", name: "Child check-up", minutes: 30, price_cents: 5500 },
-    Service { code: "vaccination", name: "Vaccination", minutes: 10, price_cents: 2500 },
+    Service {
+        code: "general-consult",
+        name: "General consultation",
+        minutes: 20,
+        price_cents: 4000,
+    },
+    Service {
+        code: "cardio-checkup",
+        name: "Cardiology check-up",
+        minutes: 30,
+        price_cents: 9000,
+    },
+    Service {
+        code: "ecg",
+        name: "Electrocardiogram",
+        minutes: 15,
+        price_cents: 5000,
+    },
+    Service {
+        code: "skin-exam",
+        name: "Skin examination",
+        minutes: 20,
+        price_cents: 6000,
+    },
+    Service {
+        code: "child-checkup",
+        name: "Child check-up",
+        minutes: 30,
+        price_cents: 5500,
+    },
+    Service {
+        code: "vaccination",
+        name: "Vaccination",
+        minutes: 10,
+        price_cents: 2500,
+    },
 ];
 
 const DOCTORS_SEED: &[Doctor] = &[
-    Doctor { id: "650000000000000000000001", name: "Dra. Ana Ruiz", specialty: "cardiology", services: &["cardio-checkup", "ecg"] },
-    Doctor { id: "650000000000000000000002", name: "Dr. Luis Gómez", specialty: "cardiology", services: &["cardio-checkup", "ecg", "general-consult"] },
-    Doctor { id: "650000000000000000000003", name: "Dra. Marta Sánchez", specialty: "dermatology", services: &["skin-exam"] },
-    Doctor { id: "650000000000000000000004", name: "Dr. Pablo Torres", specialty: "pediatrics", services: &["child-checkup", "vaccination"] },
-    Doctor { id: "650000000000000000000005", name: "Dra. Elena Navarro", specialty: "general-medicine", services: &["general-consult", "vaccination"] },
-    Doctor { id: "650000000000000000000006", name: "Dr. Jorge Castillo", specialty: "general-medicine", services: &["general-consult"] },
+    Doctor {
+        id: "650000000000000000000001",
+        name: "Dra. Ana Ruiz",
+        specialty: "cardiology",
+        services: &["cardio-checkup", "ecg"],
+    },
+    Doctor {
+        id: "650000000000000000000002",
+        name: "Dr. Luis Gómez",
+        specialty: "cardiology",
+        services: &["cardio-checkup", "ecg", "general-consult"],
+    },
+    Doctor {
+        id: "650000000000000000000003",
+        name: "Dra. Marta Sánchez",
+        specialty: "dermatology",
+        services: &["skin-exam"],
+    },
+    Doctor {
+        id: "650000000000000000000004",
+        name: "Dr. Pablo Torres",
+        specialty: "pediatrics",
+        services: &["child-checkup", "vaccination"],
+    },
+    Doctor {
+        id: "650000000000000000000005",
+        name: "Dra. Elena Navarro",
+        specialty: "general-medicine",
+        services: &["general-consult", "vaccination"],
+    },
+    Doctor {
+        id: "650000000000000000000006",
+        name: "Dr. Jorge Castillo",
+        specialty: "general-medicine",
+        services: &["general-consult"],
+    },
 ];
 
 const PATIENTS_SEED: &[Patient] = &[
-    Patient { email: "lucia.fernandez@example.com", name: "Lucía Fernández", phone: "+34 600 000 001" },
-    Patient { email: "carlos.moreno@example.com", name: "Carlos Moreno", phone: "+34 600 000 002" },
-    Patient { email: "sofia.romero@example.com", name: "Sofía Romero", phone: "+34 600 000 003" },
+    Patient {
+        email: "lucia.fernandez@example.com",
+        name: "Lucía Fernández",
+        phone: "+34 600 000 001",
+    },
+    Patient {
+        email: "carlos.moreno@example.com",
+        name: "Carlos Moreno",
+        phone: "+34 600 000 002",
+    },
+    Patient {
+        email: "sofia.romero@example.com",
+        name: "Sofía Romero",
+        phone: "+34 600 000 003",
+    },
 ];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -124,7 +196,11 @@ pub fn seed(docs: &DataApi, sql: &dyn Sql) -> Result<SeedReport, ApiError> {
     for patient in PATIENTS_SEED {
         sql.execute(
             "INSERT IGNORE INTO patients (email, full_name, phone) VALUES (?, ?, ?)",
-            &[patient.email.into(), patient.name.into(), patient.phone.into()],
+            &[
+                patient.email.into(),
+                patient.name.into(),
+                patient.phone.into(),
+            ],
         )?;
         let inserted = sql.query("SELECT ROW_COUNT()", &[])?;
         report.patients.record(first_int(&inserted.rows) == Some(1));

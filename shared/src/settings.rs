@@ -126,15 +126,29 @@ mod tests {
             ("data_source", "mongodb-atlas"),
             ("database", "clinic"),
         ]);
-        for bad in ["ftp://example.com", "http://", "not a url", "127.0.0.1:8080"] {
+        for bad in [
+            "ftp://example.com",
+            "http://",
+            "not a url",
+            "127.0.0.1:8080",
+        ] {
             map.insert("data_api_url", bad);
             let err = data_api(&Map(map.clone())).unwrap_err();
             assert!(
-                matches!(err, SettingError::Invalid { name: "data_api_url", .. }),
+                matches!(
+                    err,
+                    SettingError::Invalid {
+                        name: "data_api_url",
+                        ..
+                    }
+                ),
                 "{bad}: {err}"
             );
         }
-        map.insert("data_api_url", "http://127.0.0.1:8080/app/x/endpoint/data/v1");
+        map.insert(
+            "data_api_url",
+            "http://127.0.0.1:8080/app/x/endpoint/data/v1",
+        );
         assert_eq!(
             data_api(&Map(map)).unwrap().base_url,
             "http://127.0.0.1:8080/app/x/endpoint/data/v1"
@@ -146,7 +160,10 @@ mod tests {
         let vars = Map(HashMap::from([("admin_token", "short")]));
         assert!(matches!(
             admin_token(&vars),
-            Err(SettingError::Invalid { name: "admin_token", .. })
+            Err(SettingError::Invalid {
+                name: "admin_token",
+                ..
+            })
         ));
     }
 }

@@ -9,10 +9,11 @@ use spin_sdk::http_component;
 #[http_component]
 fn handle(request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
     let vars = SpinVariables;
-    let (mysql_address, data_api) = match (settings::mysql_address(&vars), settings::data_api(&vars)) {
-        (Ok(mysql), Ok(data_api)) => (mysql, data_api),
-        (Err(err), _) | (_, Err(err)) => return reply::error(&ApiError::from(err)),
-    };
+    let (mysql_address, data_api) =
+        match (settings::mysql_address(&vars), settings::data_api(&vars)) {
+            (Ok(mysql), Ok(data_api)) => (mysql, data_api),
+            (Err(err), _) | (_, Err(err)) => return reply::error(&ApiError::from(err)),
+        };
     let sql = SpinMysql::new(mysql_address);
     let docs = DataApi::new(Box::new(SpinHttp), data_api);
     Admin {

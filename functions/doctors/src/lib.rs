@@ -10,10 +10,11 @@ use spin_sdk::http_component;
 #[http_component]
 fn handle(request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
     let vars = SpinVariables;
-    let (redis_address, data_api) = match (settings::redis_address(&vars), settings::data_api(&vars)) {
-        (Ok(redis), Ok(data_api)) => (redis, data_api),
-        (Err(err), _) | (_, Err(err)) => return reply::error(&ApiError::from(err)),
-    };
+    let (redis_address, data_api) =
+        match (settings::redis_address(&vars), settings::data_api(&vars)) {
+            (Ok(redis), Ok(data_api)) => (redis, data_api),
+            (Err(err), _) | (_, Err(err)) => return reply::error(&ApiError::from(err)),
+        };
     let redis = SpinRedis::new(redis_address);
     let docs = DataApi::new(Box::new(SpinHttp), data_api);
     Doctors {

@@ -33,8 +33,12 @@ impl NativeRedis {
         let connection = client
             .get_connection_with_timeout(CONNECT_TIMEOUT)
             .map_err(connect)?;
-        connection.set_read_timeout(Some(IO_TIMEOUT)).map_err(connect)?;
-        connection.set_write_timeout(Some(IO_TIMEOUT)).map_err(connect)?;
+        connection
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .map_err(connect)?;
+        connection
+            .set_write_timeout(Some(IO_TIMEOUT))
+            .map_err(connect)?;
         Ok(connection)
     }
 }
@@ -170,7 +174,8 @@ fn collect<P: mysql::prelude::Protocol>(
             .map(|c| c.name_str().into_owned())
             .collect();
         for row in set {
-            rows.rows.push(row?.unwrap().into_iter().map(from_mysql).collect());
+            rows.rows
+                .push(row?.unwrap().into_iter().map(from_mysql).collect());
         }
     }
     // Drain any further result sets so the connection stays usable.

@@ -111,9 +111,9 @@ impl Sql for SpinMysql {
     }
 }
 
-fn sql_error(err: mysql::Error) -> SqlError {
+fn sql_error(err: mysql::MysqlError) -> SqlError {
     match err {
-        mysql::Error::ConnectionFailed(detail) => SqlError::Connect(detail),
+        mysql::MysqlError::ConnectionFailed(detail) => SqlError::Connect(detail),
         other => SqlError::Statement(other.to_string()),
     }
 }

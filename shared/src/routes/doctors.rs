@@ -68,10 +68,9 @@ impl Doctors<'_> {
             Some(body) => with_etag(request, body),
             None => reply::error(&ApiError::NotFound(format!("no doctor with id {id}"))),
         };
-        reply.headers_mut().insert(
-            "x-cache",
-            HeaderValue::from_static(cache.as_str()),
-        );
+        reply
+            .headers_mut()
+            .insert("x-cache", HeaderValue::from_static(cache.as_str()));
         Ok(reply)
     }
 
@@ -135,7 +134,9 @@ impl Doctors<'_> {
         let mut replacement = doc! { "_id": id.oid() };
         replacement.extend(fields);
         self.write(id, || {
-            let result = self.docs.replace_one(COLLECTION, id.filter(), replacement, false)?;
+            let result = self
+                .docs
+                .replace_one(COLLECTION, id.filter(), replacement, false)?;
             Ok(result.matched)
         })
     }
@@ -146,9 +147,9 @@ impl Doctors<'_> {
         let set = patch.into_set()?;
         self.check_services(&set)?;
         self.write(id, || {
-            let result = self
-                .docs
-                .update_one(COLLECTION, id.filter(), doc! { "$set": set }, false)?;
+            let result =
+                self.docs
+                    .update_one(COLLECTION, id.filter(), doc! { "$set": set }, false)?;
             Ok(result.matched)
         })
     }
