@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS patients (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- One row per (doctor, slot start): the primary key is what makes double
--- booking impossible, whatever the callers race.
+-- booking impossible, whatever the callers race. appointment_id links the row
+-- to its document in `appointments`.
 CREATE TABLE IF NOT EXISTS slot_reservations (
     doctor_id CHAR(24) NOT NULL,
     slot_start DATETIME NOT NULL,
@@ -20,7 +21,8 @@ CREATE TABLE IF NOT EXISTS slot_reservations (
     created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
     PRIMARY KEY (doctor_id, slot_start),
     UNIQUE KEY slot_reservations_appointment (appointment_id),
-    KEY slot_reservations_patient (patient_id),
+    -- Nor can a patient be in two appointments at once.
+    UNIQUE KEY slot_reservations_patient_slot (patient_id, slot_start),
     CONSTRAINT slot_reservations_patient_fk FOREIGN KEY (patient_id) REFERENCES patients (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 

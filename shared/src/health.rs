@@ -80,7 +80,7 @@ fn redis_problem(err: RedisError) -> (&'static str, String) {
 fn sql_problem(err: SqlError) -> (&'static str, String) {
     let public = match err {
         SqlError::Connect(_) => "cannot connect (check setting mysql_address)",
-        SqlError::Statement(_) => "query failed",
+        SqlError::Statement(_) | SqlError::Duplicate(_) => "query failed",
     };
     (public, err.to_string())
 }

@@ -42,7 +42,7 @@ impl From<SqlError> for ApiError {
                 store: "mysql",
                 detail: err.to_string(),
             },
-            SqlError::Statement(_) => ApiError::Internal(err.to_string()),
+            SqlError::Statement(_) | SqlError::Duplicate(_) => ApiError::Internal(err.to_string()),
         }
     }
 }

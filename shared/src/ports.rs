@@ -121,6 +121,9 @@ pub struct SqlRows {
 pub enum SqlError {
     #[error("cannot connect to MySQL (check setting mysql_address): {0}")]
     Connect(String),
+    /// A unique key refused the row; the message names the key.
+    #[error("duplicate key: {0}")]
+    Duplicate(String),
     #[error("SQL statement failed: {0}")]
     Statement(String),
 }

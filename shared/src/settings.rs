@@ -81,6 +81,20 @@ pub fn data_api(vars: &dyn Variables) -> Result<DataApiConfig, SettingError> {
     })
 }
 
+/// Where reminders are sent: `(url, token)`. An empty URL is allowed and
+/// means "not configured" (reminders stay queued); a non-empty one must be
+/// an http(s) URL. The token may be empty (no `Authorization` header).
+pub fn reminder_webhook(vars: &dyn Variables) -> Result<(String, String), SettingError> {
+    let url = vars.get("reminder_webhook_url").unwrap_or_default();
+    let url = if url.trim().is_empty() {
+        String::new()
+    } else {
+        with_scheme(vars, "reminder_webhook_url", &["http", "https"])?
+    };
+    let token = vars.get("reminder_webhook_token").unwrap_or_default();
+    Ok((url, token.trim().to_owned()))
+}
+
 /// The bearer token of the admin routes. Short tokens are refused: they
 /// guard writes to every store.
 pub fn admin_token(vars: &dyn Variables) -> Result<String, SettingError> {

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use clinic_shared::adapters::native::{NativeHttp, NativeMysql, NativeRedis};
 use clinic_shared::data_api::{DataApi, DataApiConfig};
-use clinic_shared::ports::{HttpError, HttpSender, IdSource, ObjectIds, Sql};
+use clinic_shared::ports::{Clock, HttpError, HttpSender, IdSource, ObjectIds, Sql};
 use clinic_shared::settings::Variables;
 
 pub mod e2e;
@@ -128,4 +128,137 @@ impl Variables for MapVariables {
     fn get(&self, name: &'static str) -> Option<String> {
         self.0.get(name).cloned()
     }
+}
+
+/// Redis on the test stack, in database `db`: for tests that own a
+/// contract key (`ranking:doctores`, `cola:recordatorios`) outright.
+pub fn redis_db_address(db: u8) -> String {
+    format!("{}/{db}", redis_address().trim_end_matches('/'))
+}
+
+/// A real HTTP server standing in for a reminder receiver: records each
+/// request and answers with the given statuses in turn (the last repeats).
+pub struct WebhookSink {
+    pub url: String,
+    pub received: Arc<std::sync::Mutex<Vec<ReceivedRequest>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedRequest {
+    pub authorization: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl WebhookSink {
+    pub fn start(statuses: Vec<u16>) -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind sink");
+        let url = format!("http://{}/reminders", listener.local_addr().unwrap());
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = received.clone();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut length, mut authorization) = (0usize, None);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(value) = lower.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    if lower.starts_with("authorization:") {
+                        authorization = Some(line["authorization:".len()..].trim().to_owned());
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                log.lock().unwrap().push(ReceivedRequest {
+                    authorization,
+                    body: serde_json::from_slice(&body).unwrap_or_default(),
+                });
+                let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        Self { url, received }
+    }
+
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// A clinic of the test's own: a migrated MySQL database with patients, a
+/// document database with one service and doctors offering it.
+pub struct Clinic {
+    pub db: TestDatabase,
+    pub documents: String,
+    pub patients: Vec<i64>,
+}
+
+impl Clinic {
+    pub fn new(patients: usize) -> Self {
+        let db = TestDatabase::create();
+        let sql = db.connect();
+        clinic_shared::migrate::migrate(&sql).expect("migrate the test database");
+        let ids = (0..patients)
+            .map(|n| {
+                sql.execute(
+                    "INSERT INTO patients (email, full_name) VALUES (?, ?)",
+                    &[
+                        format!("patient{n}@example.com").into(),
+                        format!("Patient {n}").into(),
+                    ],
+                )
+                .unwrap();
+                let id = sql.query("SELECT LAST_INSERT_ID()", &[]).unwrap();
+                id.rows[0][0].as_i64().unwrap()
+            })
+            .collect();
+        let documents = fresh_document_database();
+        docs(&documents)
+            .insert_one(
+                "services",
+                bson::doc! { "_id": "ecg", "name": "Electrocardiogram" },
+            )
+            .unwrap();
+        Self {
+            db,
+            documents,
+            patients: ids,
+        }
+    }
+
+    /// A doctor offering `ecg`; returns its id.
+    pub fn add_doctor(&self, name: &str) -> String {
+        let id = bson::oid::ObjectId::new();
+        docs(&self.documents)
+            .insert_one(
+                "doctors",
+                bson::doc! { "_id": id, "name": name, "specialty": "cardiology", "services": ["ecg"] },
+            )
+            .unwrap();
+        id.to_hex()
+    }
+
+    pub fn count(&self, statement: &str) -> i64 {
+        self.db.connect().query(statement, &[]).unwrap().rows[0][0]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+/// A quarter-hour slot `days` days from now, as RFC 3339.
+pub fn future_slot(days: i64, quarter: i64) -> String {
+    let now = clinic_shared::ports::SystemClock.now_millis();
+    let day = 24 * 60 * 60 * 1000;
+    let start = (now / day + days) * day + quarter * 15 * 60 * 1000;
+    bson::DateTime::from_millis(start)
+        .try_to_rfc3339_string()
+        .unwrap()
 }

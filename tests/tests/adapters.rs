@@ -84,12 +84,17 @@ fn mysql_adapter_binds_parameters_and_reads_rows() {
     assert_eq!(rows.rows[0][2], SqlValue::Null);
     assert_eq!(rows.rows[1][1].as_text().as_deref(), Some("Lucía"));
 
-    // A duplicate key is a statement error, not a connection error.
+    // A duplicate key is told apart, naming the key; other errors are statement errors.
     let dup = sql.execute(
         "INSERT INTO t (id, name) VALUES (?, ?)",
         &[SqlValue::Int(1), "x".into()],
     );
-    assert!(matches!(dup, Err(SqlError::Statement(_))), "{dup:?}");
+    assert!(
+        matches!(&dup, Err(SqlError::Duplicate(key)) if key.contains("PRIMARY")),
+        "{dup:?}"
+    );
+    let bad = sql.execute("INSERT INTO no_such_table VALUES (?)", &[SqlValue::Int(1)]);
+    assert!(matches!(bad, Err(SqlError::Statement(_))), "{bad:?}");
 }
 
 #[test]

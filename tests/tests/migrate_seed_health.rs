@@ -10,7 +10,7 @@ use clinic_shared::adapters::native::{NativeHttp, NativeMysql, NativeRedis};
 use clinic_shared::data_api::{DataApi, FindOptions};
 use clinic_shared::health::Stores;
 use clinic_shared::migrate::{migrate, MIGRATIONS};
-use clinic_shared::ports::{Sql, SystemClock};
+use clinic_shared::ports::{ObjectIds, Sql, SystemClock};
 use clinic_shared::reply::Reply;
 use clinic_shared::routes::{admin::Admin, health};
 use clinic_shared::seed::{sample_doctor_ids, seed};
@@ -140,13 +140,16 @@ fn seeding_twice_or_concurrently_leaves_one_copy() {
 }
 
 fn admin<'a>(
+    redis: &'a NativeRedis,
     sql: &'a NativeMysql,
     docs: &'a DataApi,
     token: Result<String, SettingError>,
 ) -> Admin<'a> {
     Admin {
+        redis,
         sql,
         docs,
+        ids: &ObjectIds,
         admin_token: token,
     }
 }
@@ -166,13 +169,19 @@ fn admin_migrate_refuses_missing_and_wrong_tokens_and_works_with_the_right_one()
     let documents = docs(&fresh_document_database());
     let token = admin_token();
 
-    let route = admin(&sql, &documents, Ok(token.clone()));
+    let redis = redis();
+    let route = admin(&redis, &sql, &documents, Ok(token.clone()));
     for presented in [None, Some("wrong-token-of-some-length"), Some("")] {
         let reply = route.handle(&post("/admin/migrate", presented));
         assert_eq!(reply.status(), 401, "{presented:?}");
         assert_eq!(body(&reply)["error"]["code"], "unauthorized");
     }
-    let unset = admin(&sql, &documents, Err(SettingError::Missing("admin_token")));
+    let unset = admin(
+        &redis,
+        &sql,
+        &documents,
+        Err(SettingError::Missing("admin_token")),
+    );
     let reply = unset.handle(&post("/admin/migrate", Some(&token)));
     assert_eq!(reply.status(), 500);
     assert!(body(&reply)["error"]["message"]

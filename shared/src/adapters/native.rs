@@ -13,6 +13,8 @@ use crate::ports::{
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// MySQL's ER_DUP_ENTRY.
+const DUPLICATE_KEY: u16 = 1062;
 
 pub struct NativeRedis {
     address: String,
@@ -135,6 +137,9 @@ impl NativeMysql {
             mysql::Error::IoError(_) | mysql::Error::DriverError(_) => {
                 *guard = None;
                 SqlError::Connect(err.to_string())
+            }
+            mysql::Error::MySqlError(ref server) if server.code == DUPLICATE_KEY => {
+                SqlError::Duplicate(server.message.clone())
             }
             other => SqlError::Statement(other.to_string()),
         })

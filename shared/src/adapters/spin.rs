@@ -114,6 +114,10 @@ impl Sql for SpinMysql {
 fn sql_error(err: mysql::MysqlError) -> SqlError {
     match err {
         mysql::MysqlError::ConnectionFailed(detail) => SqlError::Connect(detail),
+        // Spin renders the server error with its code: `Server(ServerError { code: 1062, ... })`.
+        mysql::MysqlError::QueryFailed(detail) if detail.contains("code: 1062") => {
+            SqlError::Duplicate(detail)
+        }
         other => SqlError::Statement(other.to_string()),
     }
 }

@@ -1,5 +1,8 @@
-//! `POST /admin/migrate`: applies pending MySQL migrations, then seeds the
-//! sample data. Bearer token from the `admin_token` variable.
+//! Admin routes, behind the bearer token of the `admin_token` variable:
+//! - `POST /admin/migrate`: applies pending MySQL migrations, then seeds the
+//!   sample data;
+//! - `POST /admin/repair`: rebuilds `ranking:doctores` from the appointment
+//!   documents and re-queues reminders of bookings made while Redis was down.
 
 use http::{Method, StatusCode};
 
@@ -7,15 +10,18 @@ use super::{segments, HttpRequest};
 use crate::auth::require_admin;
 use crate::data_api::DataApi;
 use crate::migrate::migrate;
-use crate::ports::Sql;
+use crate::ports::{IdSource, Redis, Sql};
+use crate::ranking::repair;
 use crate::reply::{self, Reply};
 use crate::seed::seed;
 use crate::settings::SettingError;
 use crate::ApiError;
 
 pub struct Admin<'a> {
+    pub redis: &'a dyn Redis,
     pub sql: &'a dyn Sql,
     pub docs: &'a DataApi,
+    pub ids: &'a dyn IdSource,
     pub admin_token: Result<String, SettingError>,
 }
 
@@ -25,12 +31,16 @@ impl Admin<'_> {
     }
 
     fn route(&self, request: &HttpRequest) -> Result<Reply, ApiError> {
-        match segments(request).as_slice() {
-            ["admin", "migrate"] => {
-                if request.method() != Method::POST {
-                    return Err(ApiError::MethodNotAllowed);
-                }
-                require_admin(request.headers(), &self.admin_token)?;
+        let action = match segments(request).as_slice() {
+            ["admin", action @ ("migrate" | "repair")] => *action,
+            _ => return Err(ApiError::NotFound("no such admin route".into())),
+        };
+        if request.method() != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        require_admin(request.headers(), &self.admin_token)?;
+        match action {
+            "migrate" => {
                 let migrations = migrate(self.sql)?;
                 let seeded = seed(self.docs, self.sql)?;
                 Ok(reply::json(
@@ -38,7 +48,13 @@ impl Admin<'_> {
                     &serde_json::json!({ "migrations": migrations, "seed": seeded }),
                 ))
             }
-            _ => Err(ApiError::NotFound("no such admin route".into())),
+            _ => {
+                let (doctors, requeued) = repair(self.redis, self.docs, self.ids)?;
+                Ok(reply::json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "rankedDoctors": doctors, "requeuedReminders": requeued }),
+                ))
+            }
         }
     }
 }

@@ -2,8 +2,10 @@
 //! so the same code runs in a component and in a native test.
 
 pub mod admin;
+pub mod appointments;
 pub mod doctors;
 pub mod health;
+pub mod ranking;
 
 use http::Request;
 use serde::de::DeserializeOwned;

@@ -1,0 +1,20 @@
+//! `GET /ranking`: doctors by booked appointments, with names.
+
+use clinic_shared::adapters::spin::{SpinHttp, SpinRedis, SpinVariables};
+use clinic_shared::data_api::DataApi;
+use clinic_shared::reply::{self, Reply};
+use clinic_shared::routes::ranking;
+use clinic_shared::settings::{self, SettingError};
+use spin_sdk::http_component;
+
+#[http_component]
+fn handle(request: http::Request<Vec<u8>>) -> Reply {
+    serve(&request).unwrap_or_else(|err| reply::error(&err.into()))
+}
+
+fn serve(request: &http::Request<Vec<u8>>) -> Result<Reply, SettingError> {
+    let vars = SpinVariables;
+    let redis = SpinRedis::new(settings::redis_address(&vars)?);
+    let docs = DataApi::new(Box::new(SpinHttp), settings::data_api(&vars)?);
+    Ok(ranking::handle(request, &redis, &docs))
+}
