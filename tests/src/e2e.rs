@@ -15,6 +15,8 @@ pub struct AppSettings {
     pub database: String,
     pub redis_address: String,
     pub data_api_url: String,
+    /// Empty: no reminder receiver, reminders stay queued.
+    pub reminder_webhook_url: String,
 }
 
 impl AppSettings {
@@ -25,6 +27,7 @@ impl AppSettings {
             database: document_database.to_owned(),
             redis_address: setting("SPIN_VARIABLE_REDIS_ADDRESS"),
             data_api_url: setting("SPIN_VARIABLE_DATA_API_URL"),
+            reminder_webhook_url: String::new(),
         }
     }
 }
@@ -49,7 +52,14 @@ impl SpinApp {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let port = free_port();
         let manifest = format!("{root}/spin.toml");
-        for component in ["doctors", "admin", "health"] {
+        for component in [
+            "doctors",
+            "admin",
+            "health",
+            "book_appointment",
+            "ranking",
+            "reminder_worker",
+        ] {
             let wasm = format!("{root}/target/wasm32-wasip2/release/{component}.wasm");
             assert!(
                 std::path::Path::new(&wasm).exists(),
@@ -58,7 +68,12 @@ impl SpinApp {
         }
         let workdir = std::env::temp_dir().join(format!("clinic-e2e-{port}"));
         std::fs::create_dir_all(&workdir).expect("e2e work dir");
-        let child = Command::new("spin")
+        let mut spin = Command::new("spin");
+        if !settings.reminder_webhook_url.is_empty() {
+            let host = host_of(&settings.reminder_webhook_url);
+            spin.env("SPIN_VARIABLE_REMINDER_WEBHOOK_HOST", host);
+        }
+        let child = spin
             .args(["up", "--from", &manifest, "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .current_dir(&workdir)
@@ -78,6 +93,11 @@ impl SpinApp {
             )
             .env("SPIN_VARIABLE_DATABASE", &settings.database)
             .env("SPIN_VARIABLE_ADMIN_TOKEN", setting("CLINIC_ADMIN_TOKEN"))
+            .env(
+                "SPIN_VARIABLE_REMINDER_WEBHOOK_URL",
+                &settings.reminder_webhook_url,
+            )
+            .env("SPIN_VARIABLE_REMINDER_WEBHOOK_TOKEN", "e2e-reminder-token")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -262,3 +262,60 @@ pub fn future_slot(days: i64, quarter: i64) -> String {
         .try_to_rfc3339_string()
         .unwrap()
 }
+
+/// A Redis server of the test's own, on a free port, for tests that stop it.
+pub struct PrivateRedis {
+    pub address: String,
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl PrivateRedis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("clinic-private-redis-{port}"));
+        std::fs::create_dir_all(&dir).expect("redis dir");
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH");
+        let address = format!("redis://127.0.0.1:{port}");
+        let probe = NativeRedis::new(address.as_str());
+        for _ in 0..100 {
+            if clinic_shared::redis_ext::RedisExt::ping(&probe).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self {
+            address,
+            child,
+            dir,
+        }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -167,11 +167,17 @@ fn under_spin_up_a_dead_redis_is_bypassed_and_dead_documents_give_503() {
         .unwrap();
     let client = Client::new();
 
+    // A Redis of the test's own, stopped while the app runs (spin up itself
+    // needs Redis at start: the reminder worker's trigger subscribes to it).
+    let mut redis = PrivateRedis::start();
     let mut settings = AppSettings::for_databases(&db.address, &documents);
-    settings.redis_address = DEAD_REDIS.into();
+    settings.redis_address = redis.address.clone();
     let Some(app) = SpinApp::start(&settings) else {
         return;
     };
+    let cached = client.get(&app.url(&format!("/doctors/{id}")));
+    assert_eq!((cached.status, cached.header("x-cache")), (200, "MISS"));
+    redis.stop();
     let bypass = client.get(&app.url(&format!("/doctors/{id}")));
     assert_eq!((bypass.status, bypass.header("x-cache")), (200, "BYPASS"));
     let health = client.get(&app.url("/health"));
@@ -184,4 +190,57 @@ fn under_spin_up_a_dead_redis_is_bypassed_and_dead_documents_give_503() {
     let unavailable = client.get(&app.url(&format!("/doctors/{}", bson::oid::ObjectId::new())));
     assert_eq!(unavailable.status, 503);
     assert_eq!(unavailable.body["error"]["code"], "store_unavailable");
+}
+
+#[test]
+fn booking_races_and_reminders_work_under_spin_up() {
+    let clinic = Clinic::new(4);
+    let doctor = clinic.add_doctor("Dra. Wasm");
+    let sink = WebhookSink::start(vec![200]);
+    // Redis database 7 belongs to this test: its worker drains only this queue.
+    let mut settings = AppSettings::for_databases(&clinic.db.address, &clinic.documents);
+    settings.redis_address = redis_db_address(7);
+    settings.reminder_webhook_url = sink.url.clone();
+    let Some(app) = SpinApp::start(&settings) else {
+        return;
+    };
+    let start = future_slot(9, 40);
+    let url = app.url("/appointments");
+    let racers: Vec<_> = clinic.patients.iter().map(|patient| {
+        let (url, doctor, start, patient) = (url.clone(), doctor.clone(), start.clone(), *patient);
+        std::thread::spawn(move || {
+            let body = json!({ "doctorId": doctor, "patientId": patient, "service": "ecg", "start": start });
+            Client::new().call("POST", &url, &[], Some(body))
+        })
+    }).collect();
+    let answers: Vec<Answer> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [201, 409, 409, 409],
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    let booked = answers.iter().find(|a| a.status == 201).unwrap();
+    let id = booked.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(clinic.count("SELECT COUNT(*) FROM slot_reservations"), 1);
+
+    let ranking = Client::new().get(&app.url("/ranking"));
+    assert_eq!(ranking.status, 200);
+    assert_eq!(ranking.body["ranking"][0]["doctorId"], doctor);
+    assert_eq!(ranking.body["ranking"][0]["name"], "Dra. Wasm");
+
+    // The doorbell wakes the Redis-triggered worker, which calls the receiver.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink.requests().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let received = sink.requests();
+    assert_eq!(received.len(), 1, "one reminder for the one booking");
+    assert_eq!(received[0].body["appointment"]["id"], id);
+    assert_eq!(
+        received[0].authorization.as_deref(),
+        Some("Bearer e2e-reminder-token")
+    );
 }

@@ -1,9 +1,7 @@
 //! Migrations, sample data, the admin route and health, against the real
 //! MariaDB, Redis and gateway of the test stack.
 
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
-use std::time::Duration;
 
 use bson::doc;
 use clinic_shared::adapters::native::{NativeHttp, NativeMysql, NativeRedis};
@@ -289,49 +287,16 @@ fn health_is_200_when_every_store_answers_and_503_naming_the_one_down() {
 
 #[test]
 fn health_sees_a_redis_that_stops() {
-    // A Redis of this test's own, stopped half-way through.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("clinic-health-redis-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut server = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server on PATH");
-    let address = format!("redis://127.0.0.1:{port}");
+    let mut redis = PrivateRedis::start();
     let (mysql, data_api) = (
         setting("SPIN_VARIABLE_MYSQL_ADDRESS"),
         setting("SPIN_VARIABLE_DATA_API_URL"),
     );
-    let mut up = health_of(&address, &mysql, &data_api);
-    for _ in 0..50 {
-        if up.status() == 200 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        up = health_of(&address, &mysql, &data_api);
-    }
-    assert_eq!(up.status(), 200);
-
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let down = health_of(&address, &mysql, &data_api);
+    assert_eq!(health_of(&redis.address, &mysql, &data_api).status(), 200);
+    redis.stop();
+    let down = health_of(&redis.address, &mysql, &data_api);
     assert_eq!(down.status(), 503);
     assert_eq!(store(&body(&down), "redis")["ok"], false);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
