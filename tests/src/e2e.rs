@@ -4,6 +4,7 @@
 //! says plainly that the test was skipped and returns `None`.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -73,9 +74,14 @@ impl SpinApp {
             let host = host_of(&settings.reminder_webhook_url);
             spin.env("SPIN_VARIABLE_REMINDER_WEBHOOK_HOST", host);
         }
+        // Its own process group: `spin up` runs each trigger as a child
+        // process, and the whole group is stopped on drop.
         let child = spin
+            .process_group(0)
             .args(["up", "--from", &manifest, "--listen"])
             .arg(format!("127.0.0.1:{port}"))
+            .arg("--state-dir")
+            .arg(&workdir)
             .current_dir(&workdir)
             .env("SPIN_VARIABLE_REDIS_ADDRESS", &settings.redis_address)
             .env("SPIN_VARIABLE_REDIS_HOST", host_of(&settings.redis_address))
@@ -128,7 +134,16 @@ impl SpinApp {
 
 impl Drop for SpinApp {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
 }

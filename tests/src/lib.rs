@@ -160,20 +160,36 @@ impl WebhookSink {
             for (n, stream) in listener.incoming().enumerate() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let (mut length, mut authorization) = (0usize, None);
+                let (mut length, mut chunked, mut authorization) = (0usize, false, None);
                 let mut line = String::new();
                 while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
                     let lower = line.to_ascii_lowercase();
                     if let Some(value) = lower.strip_prefix("content-length:") {
                         length = value.trim().parse().unwrap_or(0);
                     }
+                    chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
                     if lower.starts_with("authorization:") {
                         authorization = Some(line["authorization:".len()..].trim().to_owned());
                     }
                     line.clear();
                 }
                 let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
+                if chunked {
+                    body.clear();
+                    loop {
+                        line.clear();
+                        let _ = reader.read_line(&mut line);
+                        let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
+                        if size == 0 {
+                            break;
+                        }
+                        let mut chunk = vec![0; size + 2];
+                        let _ = reader.read_exact(&mut chunk);
+                        body.extend_from_slice(&chunk[..size]);
+                    }
+                } else {
+                    let _ = reader.read_exact(&mut body);
+                }
                 log.lock().unwrap().push(ReceivedRequest {
                     authorization,
                     body: serde_json::from_slice(&body).unwrap_or_default(),
