@@ -1,7 +1,6 @@
 //! `/admin/...`: migrations, sample data and repairs, behind the admin token.
 
-use clinic_shared::adapters::spin::{SpinHttp, SpinMysql, SpinRedis, SpinVariables};
-use clinic_shared::data_api::DataApi;
+use clinic_shared::adapters::spin::{self, SpinMysql, SpinRedis, SpinVariables};
 use clinic_shared::ports::ObjectIds;
 use clinic_shared::reply::{self, Reply};
 use clinic_shared::routes::admin::Admin;
@@ -14,16 +13,15 @@ fn handle(request: http::Request<Vec<u8>>) -> Reply {
 }
 
 fn serve(request: &http::Request<Vec<u8>>) -> Result<Reply, SettingError> {
-    let vars = SpinVariables;
-    let redis = SpinRedis::new(settings::redis_address(&vars)?);
-    let sql = SpinMysql::new(settings::mysql_address(&vars)?);
-    let docs = DataApi::new(Box::new(SpinHttp), settings::data_api(&vars)?);
+    let redis = SpinRedis::from_variables()?;
+    let sql = SpinMysql::from_variables()?;
+    let docs = spin::data_api()?;
     let admin = Admin {
         redis: &redis,
         sql: &sql,
         docs: &docs,
         ids: &ObjectIds,
-        admin_token: settings::admin_token(&vars),
+        admin_token: settings::admin_token(&SpinVariables),
     };
     Ok(admin.handle(request))
 }

@@ -1,12 +1,11 @@
 //! `POST /appointments` books a slot; `GET /appointments/:id` reads one back.
 
-use clinic_shared::adapters::spin::{SpinHttp, SpinMysql, SpinRedis, SpinVariables};
+use clinic_shared::adapters::spin::{self, SpinMysql, SpinRedis};
 use clinic_shared::booking::BookingFlow;
-use clinic_shared::data_api::DataApi;
 use clinic_shared::ports::{ObjectIds, SystemClock};
 use clinic_shared::reply::{self, Reply};
 use clinic_shared::routes::appointments;
-use clinic_shared::settings::{self, SettingError};
+use clinic_shared::settings::SettingError;
 use spin_sdk::http_component;
 
 #[http_component]
@@ -15,10 +14,9 @@ fn handle(request: http::Request<Vec<u8>>) -> Reply {
 }
 
 fn serve(request: &http::Request<Vec<u8>>) -> Result<Reply, SettingError> {
-    let vars = SpinVariables;
-    let redis = SpinRedis::new(settings::redis_address(&vars)?);
-    let sql = SpinMysql::new(settings::mysql_address(&vars)?);
-    let docs = DataApi::new(Box::new(SpinHttp), settings::data_api(&vars)?);
+    let redis = SpinRedis::from_variables()?;
+    let sql = SpinMysql::from_variables()?;
+    let docs = spin::data_api()?;
     let flow = BookingFlow {
         redis: &redis,
         sql: &sql,

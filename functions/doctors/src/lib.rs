@@ -1,7 +1,6 @@
 //! `/doctors` and `/doctors/:id`: cached profiles, listing, admin writes.
 
-use clinic_shared::adapters::spin::{SpinHttp, SpinRedis, SpinVariables};
-use clinic_shared::data_api::DataApi;
+use clinic_shared::adapters::spin::{self, SpinRedis, SpinVariables};
 use clinic_shared::ports::{ObjectIds, SystemClock};
 use clinic_shared::reply::{self, Reply};
 use clinic_shared::routes::doctors::Doctors;
@@ -14,15 +13,14 @@ fn handle(request: http::Request<Vec<u8>>) -> Reply {
 }
 
 fn serve(request: &http::Request<Vec<u8>>) -> Result<Reply, SettingError> {
-    let vars = SpinVariables;
-    let redis = SpinRedis::new(settings::redis_address(&vars)?);
-    let docs = DataApi::new(Box::new(SpinHttp), settings::data_api(&vars)?);
+    let redis = SpinRedis::from_variables()?;
+    let docs = spin::data_api()?;
     let doctors = Doctors {
         redis: &redis,
         docs: &docs,
         clock: &SystemClock,
         ids: &ObjectIds,
-        admin_token: settings::admin_token(&vars),
+        admin_token: settings::admin_token(&SpinVariables),
     };
     Ok(doctors.handle(request))
 }

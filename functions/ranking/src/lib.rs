@@ -1,10 +1,9 @@
 //! `GET /ranking`: doctors by booked appointments, with names.
 
-use clinic_shared::adapters::spin::{SpinHttp, SpinRedis, SpinVariables};
-use clinic_shared::data_api::DataApi;
+use clinic_shared::adapters::spin::{self, SpinRedis};
 use clinic_shared::reply::{self, Reply};
 use clinic_shared::routes::ranking;
-use clinic_shared::settings::{self, SettingError};
+use clinic_shared::settings::SettingError;
 use spin_sdk::http_component;
 
 #[http_component]
@@ -13,8 +12,7 @@ fn handle(request: http::Request<Vec<u8>>) -> Reply {
 }
 
 fn serve(request: &http::Request<Vec<u8>>) -> Result<Reply, SettingError> {
-    let vars = SpinVariables;
-    let redis = SpinRedis::new(settings::redis_address(&vars)?);
-    let docs = DataApi::new(Box::new(SpinHttp), settings::data_api(&vars)?);
+    let redis = SpinRedis::from_variables()?;
+    let docs = spin::data_api()?;
     Ok(ranking::handle(request, &redis, &docs))
 }

@@ -2,8 +2,7 @@
 //! and the worker drains the durable list of appointment ids.
 
 use anyhow::Context;
-use clinic_shared::adapters::spin::{SpinHttp, SpinMysql, SpinRedis, SpinVariables};
-use clinic_shared::data_api::DataApi;
+use clinic_shared::adapters::spin::{self, SpinHttp, SpinMysql, SpinRedis, SpinVariables};
 use clinic_shared::reminders::{Queue, Reminders, Webhook};
 use clinic_shared::settings;
 use spin_sdk::redis_component;
@@ -13,11 +12,10 @@ const BATCH: usize = 100;
 
 #[redis_component]
 fn on_message(_doorbell: Vec<u8>) -> anyhow::Result<()> {
-    let vars = SpinVariables;
-    let redis = SpinRedis::new(settings::redis_address(&vars)?);
-    let sql = SpinMysql::new(settings::mysql_address(&vars)?);
-    let docs = DataApi::new(Box::new(SpinHttp), settings::data_api(&vars)?);
-    let (url, token) = settings::reminder_webhook(&vars)?;
+    let redis = SpinRedis::from_variables()?;
+    let sql = SpinMysql::from_variables()?;
+    let docs = spin::data_api()?;
+    let (url, token) = settings::reminder_webhook(&SpinVariables)?;
     let reminders = Reminders {
         redis: &redis,
         sql: &sql,

@@ -6,11 +6,20 @@ use std::cell::OnceCell;
 use http::{Request, Response};
 use spin_sdk::{mysql, redis, variables};
 
+use crate::data_api::DataApi;
 use crate::ports::{
     HttpError, HttpSender, Redis, RedisArg, RedisError, RedisValue, Sql, SqlError, SqlRows,
     SqlValue,
 };
-use crate::settings::Variables;
+use crate::settings::{self, SettingError, Variables};
+
+/// The Data API client, configured from Spin variables.
+pub fn data_api() -> Result<DataApi, SettingError> {
+    Ok(DataApi::new(
+        Box::new(SpinHttp),
+        settings::data_api(&SpinVariables)?,
+    ))
+}
 
 /// Spin variables, as declared in `spin.toml`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,6 +42,11 @@ impl SpinRedis {
             address: address.into(),
             connection: OnceCell::new(),
         }
+    }
+
+    /// At the `redis_address` variable.
+    pub fn from_variables() -> Result<Self, SettingError> {
+        Ok(Self::new(settings::redis_address(&SpinVariables)?))
     }
 }
 
@@ -76,6 +90,11 @@ impl SpinMysql {
             address: address.into(),
             connection: OnceCell::new(),
         }
+    }
+
+    /// At the `mysql_address` variable.
+    pub fn from_variables() -> Result<Self, SettingError> {
+        Ok(Self::new(settings::mysql_address(&SpinVariables)?))
     }
 
     fn connection(&self) -> Result<&mysql::Connection, SqlError> {
