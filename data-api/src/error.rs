@@ -60,10 +60,11 @@ impl ApiError {
             ApiError::InvalidParameter(_)
             | ApiError::MissingParameter(_)
             | ApiError::Unsupported { .. }
-            | ApiError::CannotApply(_) => StatusCode::BAD_REQUEST,
+            | ApiError::CannotApply(_)
+            | ApiError::UnknownAction(_) => StatusCode::BAD_REQUEST,
             ApiError::DuplicateKey(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::UnknownAction(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

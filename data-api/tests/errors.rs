@@ -67,10 +67,10 @@ fn missing_and_mistyped_fields_are_400_and_named() {
 }
 
 #[test]
-fn unknown_action_is_404() {
+fn unknown_action_is_400() {
     let gw = Gateway::start();
     let (status, reply) = gw.call("dropDatabase", body("c", json!({})));
-    assert_eq!(status, 404);
+    assert_eq!(status, 400);
     assert_error(&reply, "UnknownAction", "dropDatabase");
 }
 
