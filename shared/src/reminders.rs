@@ -24,6 +24,19 @@ use crate::ApiError;
 /// Attempts before a reminder is left as failed.
 pub const MAX_ATTEMPTS: i64 = 5;
 const LEASE_SECS: i64 = 60;
+const LEASE_PREFIX: &str = "reminder-lease:";
+
+/// Takes the oldest id into the processing list and leases it, atomically,
+/// so no other worker can see it in processing without a lease.
+const TAKE: &str = "local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') \
+     if id then redis.call('SET', ARGV[2] .. id, '1', 'EX', ARGV[1]) end \
+     return id";
+
+/// Settles an id in one step: back to the queue when it is to be retried,
+/// out of processing, lease released.
+const FINISH: &str = "if ARGV[2] == '1' then redis.call('LPUSH', KEYS[1], ARGV[1]) end \
+     redis.call('LREM', KEYS[2], 1, ARGV[1]) \
+     redis.call('DEL', ARGV[3] .. ARGV[1]) return 1";
 
 /// The list names; the contract's by default, others in tests.
 #[derive(Debug, Clone)]
@@ -109,20 +122,20 @@ impl Reminders<'_> {
     /// Moves the oldest id to the processing list and leases it.
     fn take(&self) -> Result<Option<String>, RedisError> {
         let moved = self.redis.execute(
-            "LMOVE",
+            "EVAL",
             &[
+                TAKE.into(),
+                2.into(),
                 self.queue.list.as_str().into(),
                 self.queue.processing.as_str().into(),
-                "RIGHT".into(),
-                "LEFT".into(),
+                LEASE_SECS.into(),
+                LEASE_PREFIX.into(),
             ],
         )?;
-        let Some(RedisValue::Bytes(id)) = moved.into_iter().next() else {
-            return Ok(None);
-        };
-        let id = String::from_utf8_lossy(&id).into_owned();
-        self.redis.set_ex(&lease_key(&id), b"1", LEASE_SECS)?;
-        Ok(Some(id))
+        match moved.into_iter().next() {
+            Some(RedisValue::Bytes(id)) => Ok(Some(String::from_utf8_lossy(&id).into_owned())),
+            _ => Ok(None),
+        }
     }
 
     /// Puts back ids whose worker died: in processing, but with no lease.
@@ -159,8 +172,8 @@ impl Reminders<'_> {
         Ok(recovered)
     }
 
-    /// Records nothing in Redis until the outcome is settled: a failure to
-    /// retry goes back to the queue's tail, then the id leaves processing.
+    /// Once the outcome is recorded: a failure to retry goes back to the
+    /// queue (behind the ids waiting), and the id leaves processing.
     fn finish(&self, id: &str, outcome: Result<Outcome, ApiError>) -> Result<(), RedisError> {
         let retry = match outcome {
             Ok(Outcome::Failed { retry }) => retry,
@@ -171,15 +184,12 @@ impl Reminders<'_> {
             }
             Ok(_) => false,
         };
-        if retry {
-            self.redis
-                .execute("LPUSH", &[self.queue.list.as_str().into(), id.into()])?;
-        }
-        self.redis.execute(
-            "LREM",
-            &[self.queue.processing.as_str().into(), 1.into(), id.into()],
+        let retry = if retry { "1" } else { "0" };
+        self.redis.eval_int(
+            FINISH,
+            &[&self.queue.list, &self.queue.processing],
+            &[id.into(), retry.into(), LEASE_PREFIX.into()],
         )?;
-        self.redis.del(&[&lease_key(id)])?;
         Ok(())
     }
 
@@ -293,7 +303,7 @@ impl Reminders<'_> {
 }
 
 fn lease_key(id: &str) -> String {
-    format!("reminder-lease:{id}")
+    format!("{LEASE_PREFIX}{id}")
 }
 
 fn cache_down(err: RedisError) -> ApiError {
