@@ -32,7 +32,21 @@ impl App {
     }
 
     fn with(database: &str, redis_address: &str, data_api_url: &str) -> Self {
-        let http = CountingHttp::default();
+        Self::counting(
+            database,
+            redis_address,
+            data_api_url,
+            CountingHttp::default(),
+        )
+    }
+
+    /// Counts its document reads with `http`, which callers may share.
+    fn counting(
+        database: &str,
+        redis_address: &str,
+        data_api_url: &str,
+        http: CountingHttp,
+    ) -> Self {
         let mut config = data_api_config(database);
         config.base_url = data_api_url.to_owned();
         Self {
@@ -359,9 +373,8 @@ fn a_stampede_on_a_cold_key_reads_the_document_once() {
             );
             std::thread::spawn(move || {
                 // Each caller is its own instance, as under Spin: own connections.
-                let mut app = App::new(&db);
-                app.docs = DataApi::new(Box::new(http.clone()), data_api_config(&db));
-                app.http = http;
+                let data_api_url = setting("SPIN_VARIABLE_DATA_API_URL");
+                let app = App::counting(&db, &redis_address(), &data_api_url, http);
                 barrier.wait();
                 let reply = app.get(&format!("/doctors/{id}"));
                 (reply.status().as_u16(), body(&reply)["name"].clone())
