@@ -244,3 +244,30 @@ fn booking_races_and_reminders_work_under_spin_up() {
         Some("Bearer e2e-reminder-token")
     );
 }
+
+#[test]
+fn under_spin_up_a_malformed_setting_is_named_not_a_panic() {
+    let db = TestDatabase::create();
+    let mut settings = AppSettings::for_databases(&db.address, &fresh_document_database());
+    settings.data_api_url = "ftp://127.0.0.1:28080/not-http".into();
+    let Some(app) = SpinApp::start(&settings) else {
+        return;
+    };
+    let client = Client::new();
+    for path in [
+        "/health",
+        "/doctors",
+        "/ranking",
+        "/appointments/650000000000000000000001",
+    ] {
+        let answer = client.get(&app.url(path));
+        assert_eq!(answer.status, 500, "{path}");
+        assert_eq!(answer.body["error"]["code"], "misconfigured", "{path}");
+        let message = answer.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("data_api_url"), "{path}: {message}");
+        assert!(
+            !message.contains("ftp://"),
+            "the value stays private: {message}"
+        );
+    }
+}
