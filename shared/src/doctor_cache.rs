@@ -1,10 +1,11 @@
 //! The cache-aside read of a doctor's profile, and keeping that cache honest.
 //!
 //! 1. `MGET doctor:<id> doctor-missing:<id> lock:doctor:<id>`: a hit answers at once.
-//! 2. On a miss, one request wins `SET lock:doctor:<id> NX PX`, reads the
-//!    document and fills `doctor:<id>` (`EX 3600`) or `doctor-missing:<id>`
-//!    (`EX 30`); the others poll briefly for that fill instead of all reading
-//!    the documents. The lock lives in Redis because Spin instances share
+//! 2. On a miss, one request wins `SET lock:doctor:<id> NX PX`, looks once
+//!    more (a fill may have landed since its first look), reads the document
+//!    and fills `doctor:<id>` (`EX 3600`) or `doctor-missing:<id>` (`EX 30`);
+//!    the others poll briefly for that fill instead of all reading the
+//!    documents. The lock lives in Redis because Spin instances share
 //!    nothing else: every request may run in a fresh instance on any host.
 //! 3. The fill happens only while the filler still holds the lock, and writers
 //!    delete the lock, so a load that raced a write cannot cache stale data.
@@ -89,23 +90,23 @@ impl DoctorCache<'_> {
         let deadline = self.clock.monotonic_millis() + WAIT_MILLIS;
         loop {
             let found = self.redis.mget(&[&profile_key, &missing_key, &lock_key])?;
-            let hit = |profile| Lookup {
-                profile,
-                cache: CacheStatus::Hit,
-            };
-            match found.as_slice() {
-                [Some(profile), _, _] => return Ok(hit(Some(profile.clone()))),
-                [None, Some(_), _] => return Ok(hit(None)),
-                [None, None, None] => {
-                    let token = self.ids.token();
-                    if self
-                        .redis
-                        .set_nx_px(&lock_key, token.as_bytes(), LOCK_MILLIS)?
-                    {
-                        return self.load_and_fill(id, &token);
+            if let Some(hit) = cached(&found) {
+                return Ok(hit);
+            }
+            if matches!(found.get(2), Some(None)) {
+                let token = self.ids.token();
+                if self
+                    .redis
+                    .set_nx_px(&lock_key, token.as_bytes(), LOCK_MILLIS)?
+                {
+                    // Checked again under the lock: another loader may have
+                    // filled and unlocked between our look and our lock.
+                    if let Some(hit) = cached(&self.redis.mget(&[&profile_key, &missing_key])?) {
+                        let _ = self.redis.delete_if_equals(&lock_key, token.as_bytes());
+                        return Ok(hit);
                     }
+                    return self.load_and_fill(id, &token);
                 }
-                _ => {}
             }
             if self.clock.monotonic_millis() > deadline {
                 // The loader is slow or gone: answer from the documents, fill nothing.
@@ -156,6 +157,19 @@ impl DoctorCache<'_> {
             .map(Some)
             .map_err(|err| ApiError::Internal(err.to_string()))
     }
+}
+
+/// A hit in `[profile, missing, ..]` as read by `MGET`.
+fn cached(found: &[Option<Vec<u8>>]) -> Option<Lookup> {
+    let profile = match found {
+        [Some(profile), ..] => Some(profile.clone()),
+        [None, Some(_), ..] => None,
+        _ => return None,
+    };
+    Some(Lookup {
+        profile,
+        cache: CacheStatus::Hit,
+    })
 }
 
 /// Forgets everything cached about a doctor, and any load in flight, so the

@@ -7,8 +7,8 @@ use bson::{doc, oid::ObjectId};
 use clinic_shared::adapters::native::NativeRedis;
 use clinic_shared::data_api::{DataApi, FindOptions};
 use clinic_shared::doctor::DoctorId;
-use clinic_shared::doctor_cache::{MISSING_TTL_SECS, PROFILE_TTL_SECS};
-use clinic_shared::ports::{ObjectIds, SystemClock};
+use clinic_shared::doctor_cache::{CacheStatus, DoctorCache, MISSING_TTL_SECS, PROFILE_TTL_SECS};
+use clinic_shared::ports::{ObjectIds, Redis, RedisArg, RedisError, RedisValue, SystemClock};
 use clinic_shared::redis_ext::RedisExt;
 use clinic_shared::reply::Reply;
 use clinic_shared::routes::doctors::Doctors;
@@ -83,6 +83,12 @@ impl App {
     fn document_reads(&self) -> usize {
         self.http.count()
     }
+}
+
+fn data_api_config_at(database: &str, url: &str) -> clinic_shared::data_api::DataApiConfig {
+    let mut config = data_api_config(database);
+    config.base_url = url.to_owned();
+    config
 }
 
 fn body(reply: &Reply) -> Value {
@@ -389,6 +395,61 @@ fn a_stampede_on_a_cold_key_reads_the_document_once() {
         shared_count.count(),
         1,
         "the cold profile must be loaded once"
+    );
+}
+
+/// Real Redis, with a pause before every `SET`: widens the gap between a
+/// reader's look (`MGET`) and its lock (`SET NX`).
+struct PausingRedis(NativeRedis);
+
+impl Redis for PausingRedis {
+    fn execute(&self, command: &str, args: &[RedisArg]) -> Result<Vec<RedisValue>, RedisError> {
+        if command == "SET" {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        self.0.execute(command, args)
+    }
+}
+
+#[test]
+fn a_fill_landing_between_look_and_lock_is_not_loaded_again() {
+    let db = fresh_document_database();
+    let id = insert_doctor(&db, "Dr. Between");
+    let counter = CountingHttp::default();
+    let url = setting("SPIN_VARIABLE_DATA_API_URL");
+
+    // The slow reader looks (cold), then pauses before taking the lock...
+    let slow = {
+        let (db, id, counter, url) = (db.clone(), id.clone(), counter.clone(), url.clone());
+        std::thread::spawn(move || {
+            let docs = DataApi::new(Box::new(counter), data_api_config_at(&db, &url));
+            let redis = PausingRedis(redis());
+            let cache = DoctorCache {
+                redis: &redis,
+                docs: &docs,
+                clock: &SystemClock,
+                ids: &ObjectIds,
+            };
+            cache.read(DoctorId::parse(&id).unwrap()).unwrap()
+        })
+    };
+    // ...while a fast reader loads, fills and unlocks.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let fast = App::counting(&db, &redis_address(), &url, counter.clone());
+    assert_eq!(x_cache(&fast.get(&format!("/doctors/{id}"))), "MISS");
+
+    let late = slow.join().unwrap();
+    assert_eq!(
+        late.cache,
+        CacheStatus::Hit,
+        "the slow reader finds the fill under its lock"
+    );
+    assert!(late.profile.is_some());
+    assert_eq!(counter.count(), 1, "the document was read once");
+    assert_eq!(
+        redis().get(&format!("lock:doctor:{id}")).unwrap(),
+        None,
+        "no lock left behind"
     );
 }
 
