@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::setting;
+use crate::stack::setting;
 
 /// Settings handed to the app as `SPIN_VARIABLE_*`.
 pub struct AppSettings {
