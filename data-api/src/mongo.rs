@@ -95,40 +95,21 @@ async fn run(coll: &Collection<Document>, action: Action) -> mongodb::error::Res
                     .collect(),
             )
         }
-        Action::UpdateOne(args) => {
-            let result = coll
-                .update_one(args.filter, args.update)
+        Action::UpdateOne(args) => updated(
+            coll.update_one(args.filter, args.update)
                 .upsert(args.upsert)
-                .await?;
-            updated(
-                result.matched_count,
-                result.modified_count,
-                result.upserted_id,
-            )
-        }
-        Action::UpdateMany(args) => {
-            let result = coll
-                .update_many(args.filter, args.update)
+                .await?,
+        ),
+        Action::UpdateMany(args) => updated(
+            coll.update_many(args.filter, args.update)
                 .upsert(args.upsert)
-                .await?;
-            updated(
-                result.matched_count,
-                result.modified_count,
-                result.upserted_id,
-            )
-        }
+                .await?,
+        ),
         Action::ReplaceOne {
             filter,
             replacement,
             upsert,
-        } => {
-            let result = coll.replace_one(filter, replacement).upsert(upsert).await?;
-            updated(
-                result.matched_count,
-                result.modified_count,
-                result.upserted_id,
-            )
-        }
+        } => updated(coll.replace_one(filter, replacement).upsert(upsert).await?),
         Action::DeleteOne { filter } => {
             Reply::Deleted(coll.delete_one(filter).await?.deleted_count)
         }
@@ -141,11 +122,11 @@ async fn run(coll: &Collection<Document>, action: Action) -> mongodb::error::Res
     })
 }
 
-fn updated(matched: u64, modified: u64, upserted_id: Option<Bson>) -> Reply {
+fn updated(result: mongodb::results::UpdateResult) -> Reply {
     Reply::Updated {
-        matched,
-        modified,
-        upserted_id,
+        matched: result.matched_count,
+        modified: result.modified_count,
+        upserted_id: result.upserted_id,
     }
 }
 

@@ -134,10 +134,11 @@ impl Doctors<'_> {
         let mut replacement = doc! { "_id": id.oid() };
         replacement.extend(fields);
         self.write(id, || {
-            let result = self
+            let matched = self
                 .docs
-                .replace_one(COLLECTION, id.filter(), replacement, false)?;
-            Ok(result.matched)
+                .replace_one(COLLECTION, id.filter(), replacement.clone(), false)?
+                .matched;
+            Ok((matched > 0).then_some(replacement))
         })
     }
 
@@ -147,34 +148,37 @@ impl Doctors<'_> {
         let set = patch.into_set()?;
         self.check_services(&set)?;
         self.write(id, || {
-            let result =
-                self.docs
-                    .update_one(COLLECTION, id.filter(), doc! { "$set": set }, false)?;
-            Ok(result.matched)
+            let update = doc! { "$set": set };
+            if self
+                .docs
+                .update_one(COLLECTION, id.filter(), update, false)?
+                .matched
+                == 0
+            {
+                return Ok(None);
+            }
+            // The v1 API has no find-and-modify: read the merged document back.
+            Ok(self.docs.find_one(COLLECTION, id.filter(), None)?)
         })
     }
 
     /// Runs a document write between two cache invalidations: the first
     /// refuses the write while Redis is down (a stale profile could otherwise
     /// outlive it for an hour), the second drops anything a concurrent read
-    /// cached in between. Answers with the profile as now stored.
+    /// cached in between. `write` returns the document as now stored, or
+    /// `None` when there is no such doctor; the reply is its profile.
     fn write(
         &self,
         id: DoctorId,
-        write: impl FnOnce() -> Result<i64, ApiError>,
+        write: impl FnOnce() -> Result<Option<Document>, ApiError>,
     ) -> Result<Reply, ApiError> {
         invalidate(self.redis, id)?;
-        let matched = write()?;
+        let stored = write()?;
         if let Err(err) = invalidate(self.redis, id) {
             eprintln!("second invalidation of {id} failed: {err:?}");
         }
-        if matched == 0 {
-            return Err(ApiError::NotFound(format!("no doctor with id {id}")));
-        }
-        let document = self
-            .docs
-            .find_one(COLLECTION, id.filter(), None)?
-            .ok_or_else(|| ApiError::NotFound(format!("no doctor with id {id}")))?;
+        let document =
+            stored.ok_or_else(|| ApiError::NotFound(format!("no doctor with id {id}")))?;
         let profile = DoctorProfile::from_document(&document)?;
         Ok(reply::json(StatusCode::OK, &json(&profile)?))
     }
